@@ -1,6 +1,6 @@
 """Checkpoints for resuming: tensors in a safetensors file, small scalars as JSON inside it.
 
-One checkpoint is one file, written atomically, so a run killed at any moment finds either the
+One checkpoint is one file, written atomically by :func:`ebmzoo.weights.write_tensors`, so a run killed at any moment finds either the
 previous checkpoint or the new one, never a mix. Tensors (weights, optimiser moments, generator
 states) are stored by name; everything else (epoch counters, curves, optimiser settings) is a
 JSON document in the file's metadata. Nothing is pickled.
@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorsError
-from safetensors.torch import load_file, safe_open, save_file
 
 from ebmzoo.errors import WeightsError
-from ebmzoo.io import atomic_path
+from ebmzoo.weights import read_tensors, write_tensors
 
 __all__ = [
     "load_checkpoint",
@@ -34,22 +32,18 @@ def save_checkpoint(
     path: Path, tensors: Mapping[str, torch.Tensor], state: Mapping[str, Any]
 ) -> None:
     """Write ``tensors`` and the JSON-able ``state`` to ``path`` atomically."""
-    flat = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
-    with atomic_path(path) as tmp:
-        save_file(flat, str(tmp), metadata={_STATE_KEY: json.dumps(state)})
+    write_tensors(path, tensors, {_STATE_KEY: json.dumps(state)})
 
 
 def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read what :func:`save_checkpoint` wrote: ``(tensors, state)``."""
+    tensors, metadata = read_tensors(path)
     try:
-        tensors = load_file(str(path))
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
         state = json.loads(metadata[_STATE_KEY])
-    except (OSError, SafetensorsError, KeyError, ValueError) as err:
+    except (KeyError, ValueError):
         raise WeightsError(
-            f"checkpoint {str(path)!r} is unreadable ({type(err).__name__}); delete it to "
-            "restart that phase, or run without --resume"
+            f"{str(path)!r} is not a checkpoint of this pipeline (no readable state); delete "
+            "it to restart that phase, or run without --resume"
         ) from None
     return tensors, state
 

@@ -82,8 +82,8 @@ class PretrainConfig:
     init_std: float = 0.1
     """Standard deviation of the initial weights."""
 
-    held_out: int = 1000
-    """Training images kept aside to monitor each RBM (still used for training)."""
+    monitor_size: int = 1000
+    """Training images on which each RBM's per-epoch statistics are measured."""
 
 
 @dataclass

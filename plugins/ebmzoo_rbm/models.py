@@ -159,7 +159,10 @@ class RBM(EnergyModel):
         )
 
     def free_energy(self, visible: torch.Tensor) -> torch.Tensor:
-        """Free energy ``F(v) = -log sum_h exp(-E(v, h))`` of ``(batch, n_visible)``, ``(batch,)``."""
+        """Free energy ``F(v) = -log sum_h exp(-E(v, h))`` of ``(batch, n_visible)``; ``(batch,)``.
+
+        For Gaussian hidden units the sum is an integral.
+        """
         activation = torch.addmm(self.hidden_bias, visible, self.weight)
         return -(visible @ self.visible_bias) - self._hidden_log_partition(activation)
 

@@ -1,0 +1,5 @@
+"""``python -m ebmzoo`` runs the command line."""
+
+from ebmzoo.cli import main
+
+main()
