@@ -89,8 +89,12 @@ def plugins(as_json: bool) -> None:
         return
     rows = [("PLUGIN", "VERSION", "STATUS", "REGISTERS / ERROR")]
     for p in registry.plugins:
-        what = p.error if p.error else "; ".join(
-            f"{kind}: {', '.join(names)}" for kind, names in sorted(p.registers.items())
+        what = (
+            p.error
+            if p.error
+            else "; ".join(
+                f"{kind}: {', '.join(names)}" for kind, names in sorted(p.registers.items())
+            )
         )
         rows.append((p.name, p.version or "-", p.status, what or "-"))
     _table(rows)
@@ -117,7 +121,8 @@ def info(name: str) -> None:
     if not found:
         from ebmzoo.errors import UnknownNameError, suggest
 
-        raise UnknownNameError(f"nothing is registered as {name!r}.{suggest(name, registry.all_names())}")
+        hint = suggest(name, registry.all_names())
+        raise UnknownNameError(f"nothing is registered as {name!r}.{hint}")
     for kind, record in found:
         click.echo(f"{name} ({kind[:-1] if kind.endswith('s') else kind})")
         click.echo(f"  plugin:  {registry.owner(kind, name)}")
@@ -136,21 +141,41 @@ def info(name: str) -> None:
 
 @main.command()
 @click.argument("recipe", required=False)
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config key, e.g. --set finetune.epochs=5 (repeatable).")
-@click.option("--config", "config_file", type=click.Path(path_type=Path),
-              help="A TOML file of config values.")
-@click.option("--out", "out_base", type=click.Path(path_type=Path), default=Path("runs"),
-              show_default=True, help="Folder in which a fresh run directory is made.")
-@click.option("--data-root", type=click.Path(path_type=Path),
-              help="Folder with an existing copy of the data (e.g. ../shared/data).")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config key, e.g. --set finetune.epochs=5 (repeatable).",
+)
+@click.option(
+    "--config", "config_file", type=click.Path(path_type=Path), help="A TOML file of config values."
+)
+@click.option(
+    "--out",
+    "out_base",
+    type=click.Path(path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Folder in which a fresh run directory is made.",
+)
+@click.option(
+    "--data-root",
+    type=click.Path(path_type=Path),
+    help="Folder with an existing copy of the data (e.g. ../shared/data).",
+)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), help="Seed of the run (default 0).")
 @click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
-@click.option("--resume", "resume_dir", type=click.Path(path_type=Path),
-              help="Continue an interrupted run from its last checkpoint.")
-def run(recipe, overrides, config_file, out_base, data_root, device, seed, print_config,
-        resume_dir) -> None:
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(path_type=Path),
+    help="Continue an interrupted run from its last checkpoint.",
+)
+def run(
+    recipe, overrides, config_file, out_base, data_root, device, seed, print_config, resume_dir
+) -> None:
     """Run RECIPE (a registered name or a .toml recipe file)."""
     from ebmzoo import distributed, launcher
 
@@ -163,8 +188,10 @@ def run(recipe, overrides, config_file, out_base, data_root, device, seed, print
             )
         resolved = launcher.resolve_resume(registry, resume_dir)
     elif recipe is None:
-        raise EbmzooError("name a recipe to run, e.g. `ebmzoo run hinton2006-digits`; "
-                          "`ebmzoo list recipes` shows them")
+        raise EbmzooError(
+            "name a recipe to run, e.g. `ebmzoo run hinton2006-digits`; "
+            "`ebmzoo list recipes` shows them"
+        )
     else:
         resolved = launcher.resolve(
             registry, recipe, config_file=config_file, overrides=overrides, seed=seed
@@ -184,13 +211,17 @@ def run(recipe, overrides, config_file, out_base, data_root, device, seed, print
             )
         progress = sys.stderr.isatty()
         metrics = launcher.launch(
-            resolved, out_dir=out_dir, resume=resume_dir is not None, device=dev,
-            data_root=data_root, progress=progress, rank=rank, world_size=world_size,
+            resolved,
+            out_dir=out_dir,
+            resume=resume_dir is not None,
+            device=dev,
+            data_root=data_root,
+            progress=progress,
+            rank=rank,
+            world_size=world_size,
         )
     except KeyboardInterrupt:
-        raise EbmzooError(
-            f"interrupted; continue with: ebmzoo run --resume {out_dir}"
-        ) from None
+        raise EbmzooError(f"interrupted; continue with: ebmzoo run --resume {out_dir}") from None
     finally:
         distributed.teardown()
     if rank == 0:

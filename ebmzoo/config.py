@@ -8,6 +8,7 @@ a one-line :class:`~ebmzoo.errors.ConfigError` before any work starts.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import types
@@ -66,10 +67,8 @@ def parse_override(text: str, config_type: type) -> dict[str, Any]:
             )
 
     value: Any = raw
-    try:
+    with contextlib.suppress(ValueError):
         value = json.loads(raw)
-    except ValueError:
-        pass
     nested: Any = value
     for part in reversed(parts):
         nested = {part: nested}
@@ -158,7 +157,9 @@ def _convert(value: Any, declared: Any, key: str) -> Any:
         if isinstance(items, str):
             items = [item for item in items.replace("[", "").replace("]", "").split(",") if item]
         if not isinstance(items, list | tuple):
-            raise ConfigError(f"config key {key!r} must be a list, like {key}=[1,2,3]; got {value!r}")
+            raise ConfigError(
+                f"config key {key!r} must be a list, like {key}=[1,2,3]; got {value!r}"
+            )
         item_type = args[0] if args else Any
         converted = [_convert(item, item_type, f"{key}[{i}]") for i, item in enumerate(items)]
         return tuple(converted) if origin is tuple or declared is tuple else converted

@@ -41,7 +41,10 @@ class EnergyModel(Model):
 
     @abc.abstractmethod
     def free_energy(self, visible: torch.Tensor) -> torch.Tensor:
-        """Free energy ``F(v) = -log sum_h exp(-E(v, h))`` (an integral for real units), ``(batch,)``."""
+        """Free energy ``F(v) = -log sum_h exp(-E(v, h))``, shape ``(batch,)``.
+
+        For real-valued hidden units the sum is an integral.
+        """
 
     @abc.abstractmethod
     def hidden_mean(self, visible: torch.Tensor) -> torch.Tensor:

@@ -147,7 +147,9 @@ def seed_everything(seed: int) -> None:
 def pick_device(name: str) -> torch.device:
     """Turn ``--device`` into a torch device, refusing CUDA where there is none."""
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for, but CUDA is not available; use --device cpu")
+        raise ConfigError(
+            "--device cuda was asked for, but CUDA is not available; use --device cpu"
+        )
     return torch.device(name)
 
 

@@ -214,9 +214,7 @@ class Registry:
 
     def _load_entry_points(self) -> None:
         disabled = {
-            word.strip()
-            for word in os.environ.get(DISABLE_VARIABLE, "").split(",")
-            if word.strip()
+            word.strip() for word in os.environ.get(DISABLE_VARIABLE, "").split(",") if word.strip()
         }
         for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=_ep_key):
             dist = ep.dist.name if ep.dist is not None else None

@@ -23,7 +23,10 @@ class Stacker(abc.ABC):
 
     @abc.abstractmethod
     def next_layer_data(self, model: EnergyModel, visible: torch.Tensor) -> torch.Tensor:
-        """Data for the layer above ``model``: ``(batch, n_visible)`` in, ``(batch, n_hidden)`` out."""
+        """Data for the layer above ``model``.
+
+        Shapes: ``(batch, n_visible)`` in, ``(batch, n_hidden)`` out.
+        """
 
     @abc.abstractmethod
     def unroll(self, models: Sequence[EnergyModel]) -> Model:

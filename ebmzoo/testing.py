@@ -10,8 +10,8 @@ inside pytest::
         testing.check_save_load_round_trip(MyRBM(n_visible=6, n_hidden=4), tmp_path)
 
 The free-energy check enumerates hidden states, so it needs at most 16 hidden units taking
-values in {0, 1} or {-1, +1}. Limitation: models with real-valued hidden units are checked for shapes,
-dtypes and finiteness only; test their free energy against your own integral.
+values in {0, 1} or {-1, +1}. Limitation: models with real-valued hidden units are checked for
+shapes, dtypes and finiteness only; test their free energy against your own integral.
 """
 
 from __future__ import annotations
@@ -72,9 +72,7 @@ def check_energy_model(model: EnergyModel, *, batch: int = 5, seed: int = 0) -> 
         model64 = _as_float64(model)
         v64 = v.to(torch.float64)
         # F(v) = -log sum_h exp(-E(v, h)), summed over every hidden configuration.
-        energies = torch.stack(
-            [model64.energy(v64, s.expand(batch, -1)) for s in states], dim=1
-        )
+        energies = torch.stack([model64.energy(v64, s.expand(batch, -1)) for s in states], dim=1)
         expected = -torch.logsumexp(-energies, dim=1)
         got = model64.free_energy(v64)
         assert torch.allclose(got, expected, atol=1e-8), (

@@ -10,8 +10,13 @@ import ebmzoo
 
 
 def _ebmzoo(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ebmzoo", *args], capture_output=True,
-                          text=True, timeout=120, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "ebmzoo", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
 
 
 def _assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:

@@ -35,10 +35,18 @@ def _build(*overrides: str) -> Outer:
 
 
 def test_overrides_convert_to_the_declared_types():
-    config = _build("train.epochs=7", "train.rate=1e-3", "train.sizes=[8,4,2]",
-                    "train.loss=mse", "train.limit=100", "train.verbose=true", "name=other")
-    assert config.train == Inner(epochs=7, rate=1e-3, sizes=[8, 4, 2], loss="mse", limit=100,
-                                 verbose=True)
+    config = _build(
+        "train.epochs=7",
+        "train.rate=1e-3",
+        "train.sizes=[8,4,2]",
+        "train.loss=mse",
+        "train.limit=100",
+        "train.verbose=true",
+        "name=other",
+    )
+    assert config.train == Inner(
+        epochs=7, rate=1e-3, sizes=[8, 4, 2], loss="mse", limit=100, verbose=True
+    )
     assert config.name == "other"
 
 

@@ -25,9 +25,22 @@ EXAMPLE = REPO / "docs" / "example_plugin"
 
 def _pip_install(source: Path, target: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-         "--no-build-isolation", "--target", str(target), str(source)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -36,7 +49,8 @@ def _write_broken_plugin(folder: Path) -> Path:
     (folder / "ebmzoo_broken" / "__init__.py").write_text(
         'raise ImportError("this plugin is broken on purpose")\n'
     )
-    (folder / "pyproject.toml").write_text(textwrap.dedent("""
+    (folder / "pyproject.toml").write_text(
+        textwrap.dedent("""
         [build-system]
         requires = ["setuptools>=68"]
         build-backend = "setuptools.build_meta"
@@ -50,7 +64,8 @@ def _write_broken_plugin(folder: Path) -> Path:
 
         [tool.setuptools]
         packages = ["ebmzoo_broken"]
-    """))
+    """)
+    )
     return folder
 
 
@@ -65,8 +80,13 @@ def site(tmp_path_factory) -> Path:
 
 def _ebmzoo(site: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     environ = dict(os.environ, PYTHONPATH=str(site), **env)
-    return subprocess.run([sys.executable, "-m", "ebmzoo", *args], capture_output=True,
-                          text=True, env=environ, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "ebmzoo", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
 
 
 def test_installed_plugin_is_listed_ok_and_the_broken_one_failed(site):

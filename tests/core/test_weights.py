@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import save_file
 
 from ebmzoo import testing
-from ebmzoo.errors import WeightsError
+from ebmzoo.errors import PluginError, WeightsError
 from ebmzoo.weights import load_model, read_tensors, save_model
 
 from .conftest import TinyModel
@@ -22,8 +22,12 @@ def test_round_trip_is_exact_and_rebuilds_from_the_file_alone(registry, tmp_path
 
 
 def test_metadata_records_name_config_and_versions(registry, tmp_path):
-    path = save_model(TinyModel(2, 4), tmp_path / "m.safetensors", registry=registry,
-                      metadata={"recipe": "unit-test"})
+    path = save_model(
+        TinyModel(2, 4),
+        tmp_path / "m.safetensors",
+        registry=registry,
+        metadata={"recipe": "unit-test"},
+    )
     _, meta = read_tensors(path)
     assert meta["ebmzoo.model"] == "tiny"
     assert json.loads(meta["ebmzoo.config"]) == {"n_in": 2, "n_out": 4}
@@ -101,7 +105,7 @@ def test_a_failed_save_keeps_the_previous_file(registry, tmp_path):
     class Unsavable(TinyModel):
         pass
 
-    with pytest.raises(Exception):
+    with pytest.raises(PluginError, match="not a registered model"):
         save_model(Unsavable(3, 4), path, registry=registry)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
