@@ -17,6 +17,7 @@ import click
 from ebmzoo import __version__
 from ebmzoo.errors import EbmzooError
 from ebmzoo.registry import KINDS, get_registry
+from ebmzoo.zoo_cli import zoo
 
 __all__ = ["main"]
 
@@ -77,6 +78,9 @@ def main(debug: bool, verbose: bool) -> None:
     )
     # A broken plugin is reported by `ebmzoo plugins`; it should not clutter every command.
     logging.getLogger("ebmzoo.registry").setLevel(logging.DEBUG if debug else logging.ERROR)
+
+
+main.add_command(zoo)
 
 
 @main.command()

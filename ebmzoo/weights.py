@@ -24,13 +24,22 @@ from ebmzoo.errors import EbmzooError, WeightsError
 from ebmzoo.io import atomic_write_bytes
 from ebmzoo.model import Model
 
-__all__ = ["FORMAT_VERSION", "load_model", "read_tensors", "save_model", "write_tensors"]
+__all__ = [
+    "FORMAT_VERSION",
+    "KEY_CONFIG",
+    "KEY_MODEL",
+    "check_tensors",
+    "load_model",
+    "read_tensors",
+    "save_model",
+    "write_tensors",
+]
 
 FORMAT_VERSION = "1"
-_KEY_FORMAT = "ebmzoo.format"
-_KEY_VERSION = "ebmzoo.version"
-_KEY_MODEL = "ebmzoo.model"
-_KEY_CONFIG = "ebmzoo.config"
+KEY_FORMAT = "ebmzoo.format"
+KEY_VERSION = "ebmzoo.version"
+KEY_MODEL = "ebmzoo.model"
+KEY_CONFIG = "ebmzoo.config"
 
 
 def write_tensors(
@@ -45,7 +54,7 @@ def write_tensors(
     """
     from ebmzoo import __version__
 
-    meta = {_KEY_FORMAT: FORMAT_VERSION, _KEY_VERSION: __version__}
+    meta = {KEY_FORMAT: FORMAT_VERSION, KEY_VERSION: __version__}
     meta.update(metadata or {})
     cpu = {name: t.detach().to("cpu").contiguous().clone() for name, t in tensors.items()}
     path = Path(path)
@@ -73,14 +82,14 @@ def read_tensors(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor],
         raise WeightsError(
             f"{str(path)!r} is corrupt or truncated ({_first_line(err)}); download or save it again"
         ) from None
-    if metadata.get(_KEY_FORMAT) is None:
+    if metadata.get(KEY_FORMAT) is None:
         raise WeightsError(
             f"{str(path)!r} is a safetensors file but not one written by ebmzoo (no "
-            f"{_KEY_FORMAT!r} metadata); save it with ebmzoo.save_model"
+            f"{KEY_FORMAT!r} metadata); save it with ebmzoo.save_model"
         )
-    if metadata[_KEY_FORMAT] != FORMAT_VERSION:
+    if metadata[KEY_FORMAT] != FORMAT_VERSION:
         raise WeightsError(
-            f"{str(path)!r} uses weights format {metadata[_KEY_FORMAT]!r}, this ebmzoo reads "
+            f"{str(path)!r} uses weights format {metadata[KEY_FORMAT]!r}, this ebmzoo reads "
             f"{FORMAT_VERSION!r}; upgrade ebmzoo"
         )
     return tensors, metadata
@@ -109,8 +118,8 @@ def save_model(
     registry = registry or get_registry()
     name = registry.model_name_of(model)
     meta = dict(metadata or {})
-    meta[_KEY_MODEL] = name
-    meta[_KEY_CONFIG] = json.dumps(model.config, sort_keys=True)
+    meta[KEY_MODEL] = name
+    meta[KEY_CONFIG] = json.dumps(model.config, sort_keys=True)
     return write_tensors(path, model.state_dict(), meta)
 
 
@@ -130,14 +139,14 @@ def load_model(
 
     registry = registry or get_registry()
     tensors, metadata = read_tensors(path)
-    model_name = metadata.get(_KEY_MODEL)
-    if model_name is None or _KEY_CONFIG not in metadata:
+    model_name = metadata.get(KEY_MODEL)
+    if model_name is None or KEY_CONFIG not in metadata:
         raise WeightsError(
             f"{str(path)!r} holds tensors but no model name or config; it is a checkpoint, "
             "not model weights"
         )
     try:
-        config = json.loads(metadata[_KEY_CONFIG])
+        config = json.loads(metadata[KEY_CONFIG])
     except ValueError:
         raise WeightsError(f"{str(path)!r} has an unreadable config in its metadata") from None
     try:
@@ -157,12 +166,13 @@ def load_model(
             f"{_first_line(err)}"
         ) from None
 
-    _check_tensors(path, model, tensors)
+    check_tensors(path, model, tensors)
     model.load_state_dict(tensors, strict=True)
     return model.to(device)
 
 
-def _check_tensors(path: Any, model: torch.nn.Module, tensors: Mapping[str, torch.Tensor]) -> None:
+def check_tensors(path: Any, model: torch.nn.Module, tensors: Mapping[str, torch.Tensor]) -> None:
+    """Raise WeightsError unless ``tensors`` match ``model``'s names, shapes and dtypes."""
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
