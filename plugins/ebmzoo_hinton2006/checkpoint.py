@@ -1,9 +1,10 @@
 """Checkpoints for resuming: tensors in a safetensors file, small scalars as JSON inside it.
 
-One checkpoint is one file, written atomically by :func:`ebmzoo.weights.write_tensors`, so a run killed at any moment finds either the
-previous checkpoint or the new one, never a mix. Tensors (weights, optimiser moments, generator
-states) are stored by name; everything else (epoch counters, curves, optimiser settings) is a
-JSON document in the file's metadata. Nothing is pickled.
+One checkpoint is one file, written atomically by :func:`ebmzoo.weights.write_tensors`, so a
+run killed at any moment finds either the previous checkpoint or the new one, never a mix.
+Tensors (weights, optimiser moments, generator states) are stored by name; everything else
+(epoch counters, curves, optimiser settings) is a JSON document in the file's metadata.
+Nothing is pickled.
 """
 
 from __future__ import annotations

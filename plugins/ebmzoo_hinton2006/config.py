@@ -90,7 +90,7 @@ class PretrainConfig:
 class FinetuneConfig:
     """Backprop fine-tuning, shared by the pretrained network and the naive baseline."""
 
-    epochs: int = 40
+    epochs: int = 60
     """Passes through the training set."""
 
     batch_size: int = 200
@@ -99,7 +99,7 @@ class FinetuneConfig:
     optimizer: Literal["adam", "sgd"] = "adam"
     """``"adam"`` or ``"sgd"`` (with Nesterov momentum 0.9)."""
 
-    learning_rate: float = 0.001
+    learning_rate: float = 0.003
     """Peak learning rate of the schedule."""
 
     schedule: Literal["one-cycle", "cosine", "constant"] = "one-cycle"
@@ -108,8 +108,9 @@ class FinetuneConfig:
     warmup_fraction: float = 0.3
     """Fraction of the steps spent warming up under ``"one-cycle"``."""
 
-    weight_decay: float = 0.0
-    """Decoupled weight decay (AdamW) or L2 (SGD)."""
+    weight_decay: float = 0.1
+    """Decoupled weight decay (AdamW: each step shrinks weights by ``lr * weight_decay``) or
+    L2 (SGD)."""
 
     loss: Literal["bce", "mse", "mixed"] = "bce"
     """Cross-entropy on the output logits, squared error, or their sum weighted by

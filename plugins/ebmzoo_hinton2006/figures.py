@@ -43,7 +43,9 @@ def plot_reconstructions(
     for r, (label, images) in enumerate(rows.items()):
         for c in range(n):
             ax = axes[r][c]
-            ax.imshow(images[c].reshape(image_shape).clamp(0, 1), cmap="gray", vmin=0, vmax=1)
+            ax.imshow(
+                images[c].reshape(image_shape).clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1
+            )
             ax.set_xticks([])
             ax.set_yticks([])
         axes[r][0].set_ylabel(label, rotation=0, ha="right", va="center")
@@ -55,7 +57,13 @@ def plot_codes(path: Path, codes: Mapping[str, torch.Tensor], labels: torch.Tens
     fig, axes = plt.subplots(1, len(codes), figsize=(5 * len(codes), 5), squeeze=False)
     for ax, (label, code) in zip(axes[0], codes.items(), strict=True):
         points = ax.scatter(
-            code[:, 0], code[:, 1], c=labels, cmap="tab10", s=2, vmin=-0.5, vmax=9.5
+            code[:, 0].numpy(),
+            code[:, 1].numpy(),
+            c=labels.numpy(),
+            cmap="tab10",
+            s=2,
+            vmin=-0.5,
+            vmax=9.5,
         )
         ax.set_title(label)
     fig.colorbar(points, ax=axes[0].tolist(), ticks=range(10), label="digit")
@@ -82,7 +90,7 @@ def plot_filters(
             grid[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = f / (
                 f.abs().max() + 1e-12
             )
-        ax.imshow(grid, cmap="gray", vmin=-1, vmax=1)
+        ax.imshow(grid.numpy(), cmap="gray", vmin=-1, vmax=1)
         ax.set_title(label)
         ax.axis("off")
     _save(fig, path)
@@ -95,7 +103,7 @@ def plot_curves(
 ) -> None:
     """Reconstruction error per epoch of each RBM (left) and test MSE of each fine-tuned
     network per epoch (right, log scale)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
     for depth, curve in enumerate(pretrain):
         if curve:
             left.plot(

@@ -77,9 +77,11 @@ def reconstruction_loss(
 
 def _make_optimizer(model: torch.nn.Module, config: FinetuneConfig) -> torch.optim.Optimizer:
     params = list(model.parameters())
+    # The fused kernels update all parameters in one pass; on a CPU this is several times
+    # faster than the per-tensor loop and as deterministic.
     if config.optimizer == "adam":
         return torch.optim.AdamW(
-            params, lr=config.learning_rate, weight_decay=config.weight_decay, foreach=True
+            params, lr=config.learning_rate, weight_decay=config.weight_decay, fused=True
         )
     return torch.optim.SGD(
         params,
@@ -87,7 +89,7 @@ def _make_optimizer(model: torch.nn.Module, config: FinetuneConfig) -> torch.opt
         momentum=0.9,
         nesterov=True,
         weight_decay=config.weight_decay,
-        foreach=True,
+        fused=True,
     )
 
 

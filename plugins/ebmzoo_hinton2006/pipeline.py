@@ -66,14 +66,15 @@ def run(config: Hinton2006Config, ctx: RunContext) -> dict[str, Any]:
     ``curves.json`` and ``curves.png``, ``reconstructions.png``, ``filters.png``,
     ``codes.png`` (2-d codes only), ``metrics.json``, and ``checkpoints/`` for resuming.
 
-    Limitation: everything runs in this one process on ``ctx.device``; under
-    torch.distributed every rank repeats the whole run and only rank 0 writes files.
+    Limitation: the RBMs are always trained on the CPU (their generators are CPU generators);
+    only fine-tuning and evaluation use ``ctx.device``. Under torch.distributed every rank
+    repeats the whole run and only rank 0 writes files.
     """
     began = time.perf_counter()
     seconds: dict[str, float] = {}
     sizes = [int(n) for n in config.model.layer_sizes]
     checkpoints = ctx.out_dir / "checkpoints"
-    track = ctx.track if ctx.progress else None
+    track = ctx.track
 
     t = time.perf_counter()
     dataset = load_data(config, ctx)

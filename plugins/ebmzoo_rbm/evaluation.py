@@ -33,6 +33,7 @@ __all__ = [
     "exact_log_partition",
     "log_likelihood",
     "pseudo_log_likelihood",
+    "pseudo_log_likelihood_given",
 ]
 
 MAX_ENUMERATED_UNITS = 24
@@ -226,11 +227,24 @@ def pseudo_log_likelihood(
     binary data. Real values are flipped as ``v_i -> 1 - v_i``.
     """
     data = data.to(device=model.weight.device, dtype=model.weight.dtype)
+    return pseudo_log_likelihood_given(model, data, model.free_energy(data), generator)
+
+
+def pseudo_log_likelihood_given(
+    model: RBM,
+    data: torch.Tensor,
+    free_energy: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> float:
+    """:func:`pseudo_log_likelihood` of ``data`` whose free energies ``(n,)`` are known.
+
+    ``data`` must already be on the model's device and in its dtype.
+    """
     rows = torch.arange(data.shape[0], device=data.device)
     units = torch.randint(
         model.n_visible, (data.shape[0],), generator=generator, device=data.device
     )
     flipped = data.clone()
     flipped[rows, units] = 1 - flipped[rows, units]
-    gap = model.free_energy(flipped) - model.free_energy(data)
+    gap = model.free_energy(flipped) - free_energy
     return (model.n_visible * F.logsigmoid(gap)).mean().item()

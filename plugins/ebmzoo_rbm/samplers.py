@@ -74,6 +74,7 @@ class ContrastiveDivergence(Sampler):
         self.k = _check_positive("k", k, "k=1")
         self._buffers = _Buffers()
 
+    @torch.no_grad()
     def negative_phase(
         self,
         model: RBM,
@@ -140,6 +141,7 @@ class PersistentContrastiveDivergence(Sampler):
         """Forget the chains; the next call starts new ones from its data batch."""
         self.chains = None
 
+    @torch.no_grad()
     def negative_phase(
         self,
         model: RBM,

@@ -30,7 +30,7 @@ import torch
 
 from ebmzoo.errors import ConfigError, DataError
 from ebmzoo.sampling import Sampler
-from ebmzoo_rbm.evaluation import pseudo_log_likelihood
+from ebmzoo_rbm.evaluation import pseudo_log_likelihood_given
 from ebmzoo_rbm.models import RBM
 
 __all__ = ["EpochStats", "RBMTrainer", "TrainConfig"]
@@ -209,7 +209,14 @@ class RBMTrainer:
                 torch.index_select(data, 0, index, out=batch)
                 self.step(batch, momentum)
             self.epoch += 1
-            stats = self._monitor(data, held_out, time.perf_counter() - start)
+            error, pll, gap = self._monitor(data, held_out)
+        stats = EpochStats(
+            epoch=self.epoch,
+            reconstruction_error=error,
+            pseudo_log_likelihood=pll,
+            free_energy_gap=gap,
+            seconds=time.perf_counter() - start,
+        )
 
         logger.info(
             "epoch %d: reconstruction error %.4f, pseudo-log-likelihood %.4f, "
@@ -278,27 +285,21 @@ class RBMTrainer:
     # -- monitoring ----------------------------------------------------------------------------
 
     def _monitor(
-        self, data: torch.Tensor, held_out: torch.Tensor | None, seconds: float
-    ) -> EpochStats:
+        self, data: torch.Tensor, held_out: torch.Tensor | None
+    ) -> tuple[float, float, float | None]:
+        """Reconstruction error, pseudo-log-likelihood and free-energy gap; see EpochStats."""
         model = self.model
         size = self.config.monitor_size or data.shape[0]
         train = data[:size]
         _, hidden = model.sample_hidden(train, self.generator)
         reconstruction = model.visible_mean(hidden)
         error = (train - reconstruction).square_().sum().item() / train.shape[0]
-        pll = pseudo_log_likelihood(model, train, self.generator)
+        train_free_energy = model.free_energy(train)
+        pll = pseudo_log_likelihood_given(model, train, train_free_energy, self.generator)
         gap = None
         if held_out is not None and held_out.shape[0] > 0:
-            gap = (
-                model.free_energy(held_out[:size]).mean() - model.free_energy(train).mean()
-            ).item()
-        return EpochStats(
-            epoch=self.epoch,
-            reconstruction_error=error,
-            pseudo_log_likelihood=pll,
-            free_energy_gap=gap,
-            seconds=seconds,
-        )
+            gap = (model.free_energy(held_out[:size]).mean() - train_free_energy.mean()).item()
+        return error, pll, gap
 
     # -- checkpointing -------------------------------------------------------------------------
 
