@@ -567,7 +567,8 @@ class Zoo:
                 ``metrics.json``.
             name: the new entry's name; it must not be taken (unless ``replace`` and it is a
                 user entry).
-            file: the weights file in ``run_dir``; by default the only one whose model is not
+            file: the weights file in ``run_dir``; by default the one the run names as
+                ``primary_weights`` in ``metrics.json``, else the only one whose model is not
                 an energy model (an RBM), else an error lists the candidates.
             summary: one line for ``ebmzoo zoo list``.
             dataset: the data set's name; by default the one the run recorded.
@@ -603,13 +604,13 @@ class Zoo:
 
         run_config = _read_run_json(run_dir, "config.json", "is not an ebmzoo run directory")
         metrics_all = _read_run_json(run_dir, "metrics.json", "has not finished")
-        weights_path = self._pick_weights(run_dir, file)
+        run_info = metrics_all.get("run") if isinstance(metrics_all.get("run"), dict) else {}
+        primary = run_info.get("primary_weights")
+        weights_path = self._pick_weights(run_dir, file or (primary if primary else None))
         tensors, metadata = read_tensors(weights_path)
         model_name = metadata[KEY_MODEL]
         model_config = json.loads(metadata[KEY_CONFIG])
         metrics = _pick_metrics(metrics_all, weights_path, metrics_key, run_dir)
-
-        run_info = metrics_all.get("run") if isinstance(metrics_all.get("run"), dict) else {}
         dataset = dataset or metadata.get("dataset") or run_info.get("dataset")
         if not dataset:
             raise ZooError(

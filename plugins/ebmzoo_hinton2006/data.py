@@ -8,7 +8,6 @@ scikit-learn, so the small recipe runs offline on a fresh machine.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import torch
@@ -27,10 +26,10 @@ _DIGITS_SPLIT_SEED = 2006
 
 
 def cache_root() -> Path:
-    """Folder of downloaded data: ``$EBMZOO_CACHE/data`` or ``~/.cache/ebmzoo/data``."""
-    base = os.environ.get("EBMZOO_CACHE")
-    root = Path(base) if base else Path.home() / ".cache" / "ebmzoo"
-    return root / "data"
+    """Folder of downloaded data: the ``data`` folder of ebmzoo's cache (``EBMZOO_CACHE``)."""
+    from ebmzoo.zoo import cache_dir
+
+    return cache_dir() / "data"
 
 
 def load_mnist(request: DatasetRequest) -> Dataset:

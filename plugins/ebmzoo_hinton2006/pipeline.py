@@ -88,7 +88,11 @@ def run(config: Hinton2006Config, ctx: RunContext) -> dict[str, Any]:
         len(test_x),
         train_x.shape[1],
     )
-    metadata = {"recipe_config": _json(to_mapping(config)), "dataset": dataset.name}
+    metadata = {
+        "recipe_config": _json(to_mapping(config)),
+        "dataset": dataset.name,
+        "dataset_licence": dataset.licence,
+    }
 
     # Greedy pretraining, then the unrolled network.
     rbms, rbm_curves, rbm_seconds = pretrain_stack(
@@ -171,6 +175,9 @@ def run(config: Hinton2006Config, ctx: RunContext) -> dict[str, Any]:
     seconds["total"] = time.perf_counter() - began
     metrics["run"] = {
         "dataset": dataset.name,
+        "dataset_licence": dataset.licence,
+        # What `ebmzoo zoo publish` takes when no --file is given.
+        "primary_weights": "autoencoder-pretrained.safetensors",
         "n_train": len(train_x),
         "n_test": len(test_x),
         "n_pixels": int(train_x.shape[1]),

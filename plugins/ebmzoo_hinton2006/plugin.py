@@ -10,6 +10,7 @@ key is :data:`PIPELINE`; each file's name (without ``.toml``) is the recipe's na
 from __future__ import annotations
 
 import importlib.resources
+import logging
 import tomllib
 from pathlib import Path
 
@@ -28,6 +29,8 @@ PIPELINE = "hinton2006"
 """The value of ``pipeline`` in the recipe files this plugin runs."""
 
 _META_KEYS = ("pipeline", "summary")
+
+logger = logging.getLogger(__name__)
 
 
 @hookimpl
@@ -89,4 +92,29 @@ def read_recipes() -> list[RecipeEntry]:
                 source=Path(str(item)),
             )
         )
+    return entries
+
+
+ZOO_FOLDER = "zoo"
+"""Folder of this package holding the first-party zoo entries (JSON + safetensors)."""
+
+
+@hookimpl
+def ebmzoo_zoo_entries() -> list:
+    """The MNIST autoencoders trained by this plugin's own recipes, shipped with the package."""
+    from ebmzoo.errors import ZooError
+    from ebmzoo.zoo import ZooEntry
+
+    folder = importlib.resources.files("ebmzoo_hinton2006") / ZOO_FOLDER
+    if not folder.is_dir():
+        return []
+    entries = []
+    for item in sorted(folder.iterdir(), key=lambda i: i.name):
+        if not item.name.endswith(".json"):
+            continue
+        # One damaged entry file must not take the plugin's models and recipes down with it.
+        try:
+            entries.append(ZooEntry.from_json_file(Path(str(item))))
+        except ZooError as err:
+            logger.error("zoo entry %s is unusable: %s", item.name, err)
     return entries
