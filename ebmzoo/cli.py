@@ -7,6 +7,7 @@ status 2; ``--debug`` shows the traceback instead. Plugins add subcommands throu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -175,7 +176,7 @@ def info(name: str) -> None:
     "--resume",
     "resume_dir",
     type=click.Path(path_type=Path),
-    help="Continue an interrupted run from its last checkpoint.",
+    help="Continue an interrupted run from its last checkpoint (its --data-root is reused).",
 )
 def run(
     recipe, overrides, config_file, out_base, data_root, device, seed, print_config, resume_dir
@@ -191,6 +192,8 @@ def run(
                 "--config and --seed"
             )
         resolved = launcher.resolve_resume(registry, resume_dir)
+        if data_root is None and resolved.data_root is not None:
+            data_root = Path(resolved.data_root)
     elif recipe is None:
         raise EbmzooError(
             "name a recipe to run, e.g. `ebmzoo run hinton2006-digits`; "
@@ -200,12 +203,16 @@ def run(
         resolved = launcher.resolve(
             registry, recipe, config_file=config_file, overrides=overrides, seed=seed
         )
+        if data_root is not None:
+            resolved = dataclasses.replace(resolved, data_root=str(data_root.resolve()))
     if print_config:
         click.echo(json.dumps(resolved.to_json(), indent=2))
         return
 
     dev = launcher.pick_device(device)
     rank, world_size = distributed.setup(dev)
+    dev = distributed.local_device(dev)
+    distributed.quiet_other_ranks(rank, world_size)
     try:
         if resume_dir is not None:
             out_dir = resume_dir
@@ -226,6 +233,12 @@ def run(
         )
     except KeyboardInterrupt:
         raise EbmzooError(f"interrupted; continue with: ebmzoo run --resume {out_dir}") from None
+    except RuntimeError as err:
+        # A dead peer shows as a transport error on the survivors: say so in one line.
+        lost = distributed.peer_failure(err, rank) if world_size > 1 else None
+        if lost is None:
+            raise
+        raise lost from err
     finally:
         distributed.teardown()
     if rank == 0:

@@ -49,6 +49,9 @@ class ResolvedRun:
     seed: int
     """The seed of the run."""
 
+    data_root: str | None = None
+    """``--data-root`` as given, recorded so that ``--resume`` reads the same data."""
+
     def to_json(self) -> dict[str, Any]:
         """What ``config.json`` records (and ``--print-config`` shows)."""
         from ebmzoo import __version__
@@ -56,6 +59,7 @@ class ResolvedRun:
         return {
             "recipe": self.recipe.name,
             "seed": self.seed,
+            "data_root": self.data_root,
             "ebmzoo_version": __version__,
             "config": cfg.to_mapping(self.config),
         }
@@ -119,7 +123,8 @@ def resolve_resume(registry: Registry, run_dir: Path) -> ResolvedRun:
     except (ValueError, KeyError, TypeError):
         raise ConfigError(f"{str(path)!r} is damaged; start a new run instead") from None
     entry = registry.recipe(name)
-    return ResolvedRun(recipe=entry, config=cfg.build(entry.config_type, values), seed=seed)
+    config = cfg.build(entry.config_type, values)
+    return ResolvedRun(entry, config, seed, data_root=recorded.get("data_root"))
 
 
 def new_run_dir(base: Path, recipe: str) -> Path:

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ebmzoo import distributed
 from ebmzoo.errors import ConfigError
 from ebmzoo_hinton2006.autoencoder import DeepAutoencoder
 from ebmzoo_hinton2006.checkpoint import (
@@ -30,7 +31,7 @@ from ebmzoo_hinton2006.checkpoint import (
 from ebmzoo_hinton2006.config import FinetuneConfig
 from ebmzoo_hinton2006.metrics import batched
 
-__all__ = ["finetune", "learning_rate_at", "reconstruction_loss"]
+__all__ = ["finetune", "learning_rate_at", "loss_from_logits", "reconstruction_loss"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +66,45 @@ def reconstruction_loss(
     ``"mse"`` is the squared error; ``"mixed"`` adds ``mse_weight`` times the squared error to
     the cross-entropy.
     """
-    logits = model.reconstruction_logits(x)
-    n = x.shape[0]
+    return loss_from_logits(model.reconstruction_logits(x), x, config, x.shape[0])
+
+
+def loss_from_logits(
+    logits: torch.Tensor, x: torch.Tensor, config: FinetuneConfig, n: float
+) -> torch.Tensor:
+    """The loss of :func:`reconstruction_loss` from the output ``logits`` of ``x``, both
+    ``(batch, n_pixels)``, summed over pixels and images and divided by ``n``.
+
+    Under data parallelism ``n`` is the global batch size over the number of processes, so
+    that the gradients DistributedDataParallel averages are those of the whole batch.
+    """
     if config.loss == "mse":
         return ((torch.sigmoid(logits) - x) ** 2).sum() / n
     loss = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / n
     if config.loss == "mixed" and config.mse_weight:
         loss = loss + config.mse_weight * ((torch.sigmoid(logits) - x) ** 2).sum() / n
     return loss
+
+
+class _Logits(torch.nn.Module):
+    """The autoencoder with its reconstruction logits as ``forward``, which DDP wraps."""
+
+    def __init__(self, model: DeepAutoencoder) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.reconstruction_logits(x)
+
+
+def _data_parallel(model: DeepAutoencoder, world_size: int) -> torch.nn.Module | None:
+    """``model``'s logits wrapped in DistributedDataParallel, or ``None`` on one process."""
+    if world_size == 1:
+        return None
+    device = next(model.parameters()).device
+    return torch.nn.parallel.DistributedDataParallel(
+        _Logits(model), device_ids=[device.index] if device.type == "cuda" else None
+    )
 
 
 def _make_optimizer(model: torch.nn.Module, config: FinetuneConfig) -> torch.optim.Optimizer:
@@ -104,8 +136,15 @@ def finetune(
     resume: bool = False,
     track: Track | None = None,
     name: str = "finetune",
+    rank: int = 0,
+    world_size: int = 1,
 ) -> tuple[list[dict[str, float]], float]:
     """Fine-tune ``model`` in place; return its per-epoch curve and the seconds spent.
+
+    Under torch.distributed every rank passes the same arguments and takes its contiguous
+    part of each global mini-batch (:func:`ebmzoo.distributed.shard_rows`); the model is
+    wrapped in DistributedDataParallel, every rank ends with the same weights, and only rank 0
+    writes the checkpoint.
 
     Args:
         model: the autoencoder, already initialised (unrolled or random).
@@ -118,6 +157,8 @@ def finetune(
         resume: continue from ``checkpoint`` if it exists.
         track: wraps the epoch loop (``RunContext.track``) for a progress bar.
         name: what the log and the progress bar call this run.
+        rank: this process's rank under torch.distributed (0 alone).
+        world_size: number of processes (1 alone); ``config.batch_size`` is the global batch.
 
     Returns:
         ``(curve, seconds)``: one ``{"epoch", "train_loss", "test_mse", "learning_rate",
@@ -143,6 +184,9 @@ def finetune(
         generator.set_state(tensors["generator"])
         curve, seconds, start_epoch = state["curve"], state["seconds"], state["epoch"]
         logger.info("%s: resuming after epoch %d of %d", name, start_epoch, config.epochs)
+    if resume:
+        distributed.agree(start_epoch, f"the epoch {name} resumes after")
+    parallel = _data_parallel(model, world_size)
 
     epochs: Iterable[int] = range(start_epoch, config.epochs)
     if track is not None:
@@ -151,19 +195,28 @@ def finetune(
         began = time.perf_counter()
         model.train()
         order = torch.randperm(len(train_x), generator=generator)
-        total_loss = torch.zeros((), dtype=torch.float64)
+        total_loss = torch.zeros((), dtype=torch.float64, device=train_x.device)
         step = epoch * steps_per_epoch
         for start in range(0, len(train_x), config.batch_size):
             lr = learning_rate_at(step, total_steps, config)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            batch = train_x[order[start : start + config.batch_size]]
-            loss = reconstruction_loss(model, batch, config)
+            index = order[start : start + config.batch_size]
+            if parallel is None:
+                batch = train_x[index]
+                loss = reconstruction_loss(model, batch, config)
+                share = len(batch)
+            else:
+                first, last = distributed.shard_rows(len(index), rank, world_size)
+                batch = train_x[index[first:last]]
+                share = len(index) / world_size
+                loss = loss_from_logits(parallel(batch), batch, config, share)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total_loss += loss.detach() * len(batch)
+            total_loss += loss.detach() * share
             step += 1
+        distributed.all_reduce_sum_(total_loss)
 
         model.eval()
         test_mse = float(((batched(model, test_x) - test_x) ** 2).mean()) if len(test_x) else 0.0
@@ -187,7 +240,7 @@ def finetune(
             test_mse,
             elapsed,
         )
-        if checkpoint is not None:
+        if checkpoint is not None and rank == 0:
             opt_tensors, opt_settings = optimizer_to_flat(optimizer, "optim")
             tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
             tensors.update(opt_tensors)

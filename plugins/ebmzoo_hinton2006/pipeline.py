@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from ebmzoo import distributed
 from ebmzoo.config import to_mapping
 from ebmzoo.datasets import Dataset, DatasetRequest
 from ebmzoo.errors import ConfigError
@@ -66,9 +67,16 @@ def run(config: Hinton2006Config, ctx: RunContext) -> dict[str, Any]:
     ``curves.json`` and ``curves.png``, ``reconstructions.png``, ``filters.png``,
     ``codes.png`` (2-d codes only), ``metrics.json``, and ``checkpoints/`` for resuming.
 
+    Under torch.distributed (``ctx.world_size`` > 1) rank 0 loads the data first (it may
+    download it), then the others; each RBM step and each fine-tuning step is shared between
+    the ranks, which end with the same weights as one process would, up to float rounding.
+    Every rank evaluates the models on its own copy of the data, and only rank 0 writes files.
+
     Limitation: the RBMs are always trained on the CPU (their generators are CPU generators);
-    only fine-tuning and evaluation use ``ctx.device``. Under torch.distributed every rank
-    repeats the whole run and only rank 0 writes files.
+    only fine-tuning and evaluation use ``ctx.device``.
+
+    Limitation: under torch.distributed the evaluation (PCA, k-NN, test errors) is repeated
+    on every rank rather than shared, so it takes as long as on one process.
     """
     began = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -77,7 +85,8 @@ def run(config: Hinton2006Config, ctx: RunContext) -> dict[str, Any]:
     track = ctx.track
 
     t = time.perf_counter()
-    dataset = load_data(config, ctx)
+    with distributed.main_first():
+        dataset = load_data(config, ctx)
     device = ctx.device
     train_x, test_x = dataset.train_x.to(device), dataset.test_x.to(device)
     seconds["load_data"] = time.perf_counter() - t
@@ -103,6 +112,8 @@ def run(config: Hinton2006Config, ctx: RunContext) -> dict[str, Any]:
         checkpoint_dir=checkpoints,
         resume=ctx.resume,
         track=track,
+        rank=ctx.rank,
+        world_size=ctx.world_size,
     )
     seconds["pretrain"] = sum(rbm_seconds)
     if ctx.is_main:
@@ -134,6 +145,8 @@ def run(config: Hinton2006Config, ctx: RunContext) -> dict[str, Any]:
             resume=ctx.resume,
             track=track,
             name=f"fine-tune {method}",
+            rank=ctx.rank,
+            world_size=ctx.world_size,
         )
         if ctx.is_main:
             _save_model(model, ctx.path(f"autoencoder-{method}.safetensors"), metadata)

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from ebmzoo import distributed
 from ebmzoo.errors import ConfigError
 from ebmzoo_hinton2006.checkpoint import load_checkpoint, save_checkpoint
 from ebmzoo_hinton2006.config import PretrainConfig
@@ -37,7 +38,10 @@ def build_rbm(n_visible: int, n_hidden: int, top: bool, config: PretrainConfig, 
     return cls(n_visible, n_hidden, init_std=config.init_std, generator=generator)
 
 
-def _trainer(model, top: bool, config: PretrainConfig, generator: torch.Generator):
+def _trainer(
+    model, top: bool, config: PretrainConfig, generator: torch.Generator, rank: int, world_size: int
+):
+    from ebmzoo_rbm.parallel import DataParallelRBMTrainer
     from ebmzoo_rbm.samplers import ContrastiveDivergence
     from ebmzoo_rbm.training import RBMTrainer, TrainConfig
 
@@ -51,7 +55,12 @@ def _trainer(model, top: bool, config: PretrainConfig, generator: torch.Generato
         momentum_switch_epoch=config.momentum_switch_epoch,
         monitor_size=config.monitor_size,
     )
-    return RBMTrainer(model, ContrastiveDivergence(k=config.cd_k), train_config, generator)
+    sampler = ContrastiveDivergence(k=config.cd_k)
+    if world_size == 1:
+        return RBMTrainer(model, sampler, train_config, generator)
+    return DataParallelRBMTrainer(
+        model, sampler, train_config, generator, rank=rank, world_size=world_size
+    )
 
 
 def pretrain_stack(
@@ -63,8 +72,14 @@ def pretrain_stack(
     checkpoint_dir: Path | None = None,
     resume: bool = False,
     track: Track | None = None,
+    rank: int = 0,
+    world_size: int = 1,
 ) -> tuple[list[Any], list[list[dict[str, Any]]], list[float]]:
     """Train one RBM per pair of adjacent ``layer_sizes``, bottom first.
+
+    Under torch.distributed every rank passes the same arguments; each RBM step is shared
+    between the ranks (:class:`~ebmzoo_rbm.parallel.DataParallelRBMTrainer`), every rank ends
+    with the same RBMs, and only rank 0 writes checkpoints.
 
     Args:
         train_x: training images, ``(n_train, layer_sizes[0])`` in ``[0, 1]``.
@@ -74,6 +89,8 @@ def pretrain_stack(
         checkpoint_dir: folder of ``rbm{i}.safetensors`` checkpoints; ``None`` writes none.
         resume: continue from the checkpoints in ``checkpoint_dir``.
         track: wraps each layer's epoch loop for a progress bar.
+        rank: this process's rank under torch.distributed (0 alone).
+        world_size: number of processes (1 alone).
 
     Returns:
         ``(models, curves, seconds)``: the trained RBMs, each layer's per-epoch statistics
@@ -92,7 +109,7 @@ def pretrain_stack(
         top = depth == n_layers - 1
         generator = generator_for(seed, "rbm", depth)
         model = build_rbm(n_visible, n_hidden, top, config, generator)
-        trainer = _trainer(model, top, config, generator)
+        trainer = _trainer(model, top, config, generator, rank, world_size)
         curve: list[dict[str, Any]] = []
         spent = 0.0
 
@@ -110,6 +127,8 @@ def pretrain_stack(
             )
             curve, spent = state["curve"], state["seconds"]
             logger.info("RBM %d: resuming after epoch %d", depth + 1, trainer.epoch)
+        if resume:
+            distributed.agree(trainer.epoch, f"the epoch RBM {depth + 1} resumes after")
 
         epochs: Iterable[int] = range(trainer.epoch, config.epochs)
         if track is not None:
@@ -130,7 +149,7 @@ def pretrain_stack(
                 stats.reconstruction_error,
                 stats.seconds,
             )
-            if path is not None:
+            if path is not None and rank == 0:
                 tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
                 tensors.update({f"trainer.{k}": v for k, v in trainer.state_dict().items()})
                 state = {

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ebmzoo.errors import ConfigError, DataError
-from ebmzoo.sampling import Sampler
+from ebmzoo.sampling import NegativePhase, Sampler
 from ebmzoo_rbm.evaluation import pseudo_log_likelihood_given
 from ebmzoo_rbm.models import RBM
 
@@ -193,7 +193,6 @@ class RBMTrainer:
             The statistics of the epoch, computed after its last update.
         """
         start = time.perf_counter()
-        model = self.model
         data = self._checked(data, "data")
         if held_out is not None:
             held_out = self._checked(held_out, "held_out")
@@ -204,10 +203,7 @@ class RBMTrainer:
         with torch.no_grad():
             order = torch.randperm(n, generator=self.generator, device=data.device)
             for begin in range(0, n, cfg.batch_size):
-                index = order[begin : begin + cfg.batch_size]
-                batch = self._buffer("batch", index.shape[0], model.n_visible)
-                torch.index_select(data, 0, index, out=batch)
-                self.step(batch, momentum)
+                self._step_on_rows(data, order[begin : begin + cfg.batch_size], momentum)
             self.epoch += 1
             error, pll, gap = self._monitor(data, held_out)
         stats = EpochStats(
@@ -231,13 +227,8 @@ class RBMTrainer:
 
     @torch.no_grad()
     def step(self, batch: torch.Tensor, momentum: float) -> None:
-        """One update from ``batch`` ``(batch, n_visible)``; the caller has validated it.
-
-        The statistics are folded into the momentum increments by the matrix products
-        themselves (``beta=momentum``), which saves a pass over the weights per step.
-        """
+        """One update from ``batch`` ``(batch, n_visible)``; the caller has validated it."""
         model = self.model
-        cfg = self.config
         rows = batch.shape[0]
 
         # Positive phase: hidden probabilities, and sampled states to drive the chain.
@@ -248,6 +239,42 @@ class RBMTrainer:
         model._hidden_sample_into(hidden_mean, hidden_sample, self.generator)
 
         negative = self.sampler.negative_phase(model, batch, hidden_sample, self.generator)
+        self._update_(batch, hidden_mean, negative, momentum, rows, negative.visible.shape[0])
+
+    def _step_on_rows(self, data: torch.Tensor, index: torch.Tensor, momentum: float) -> None:
+        """Gather the rows ``index`` ``(batch,)`` of ``data`` and take one step on them."""
+        batch = self._buffer("batch", index.shape[0], self.model.n_visible)
+        torch.index_select(data, 0, index, out=batch)
+        self.step(batch, momentum)
+
+    def _update_(
+        self,
+        batch: torch.Tensor,
+        hidden_mean: torch.Tensor,
+        negative: NegativePhase,
+        momentum: float,
+        data_divisor: float,
+        model_divisor: float,
+    ) -> None:
+        """Fold the statistics of one step into the increments and apply them.
+
+        The statistics are folded into the momentum increments by the matrix products
+        themselves (``beta=momentum``), which saves a pass over the weights per step.
+
+        Args:
+            batch: the data rows ``(batch, n_visible)``.
+            hidden_mean: their hidden means ``(batch, n_hidden)``.
+            negative: the sampler's fantasy particles, ``(chains, n_visible)`` and
+                ``(chains, n_hidden)``.
+            momentum: the momentum of this epoch.
+            data_divisor: what the summed data statistics are divided by (on one process
+                the batch size).
+            model_divisor: what the summed model statistics are divided by (on one process
+                the number of chains).
+        """
+        model = self.model
+        cfg = self.config
+        rows = batch.shape[0]
         chains = negative.visible.shape[0]
 
         # increment <- momentum * increment + rate * (<v h>_data - <v h>_model).
@@ -255,14 +282,14 @@ class RBMTrainer:
         rate_vb = _or(cfg.visible_bias_learning_rate, rate_w)
         rate_hb = _or(cfg.hidden_bias_learning_rate, rate_w)
         w_inc = self.weight_increment
-        w_inc.addmm_(batch.T, hidden_mean, beta=momentum, alpha=rate_w / rows)
-        w_inc.addmm_(negative.visible.T, negative.hidden_mean, alpha=-rate_w / chains)
+        w_inc.addmm_(batch.T, hidden_mean, beta=momentum, alpha=rate_w / data_divisor)
+        w_inc.addmm_(negative.visible.T, negative.hidden_mean, alpha=-rate_w / model_divisor)
         vb_inc = self.visible_bias_increment
-        vb_inc.addmv_(batch.T, self._ones(rows), beta=momentum, alpha=rate_vb / rows)
-        vb_inc.addmv_(negative.visible.T, self._ones(chains), alpha=-rate_vb / chains)
+        vb_inc.addmv_(batch.T, self._ones(rows), beta=momentum, alpha=rate_vb / data_divisor)
+        vb_inc.addmv_(negative.visible.T, self._ones(chains), alpha=-rate_vb / model_divisor)
         hb_inc = self.hidden_bias_increment
-        hb_inc.addmv_(hidden_mean.T, self._ones(rows), beta=momentum, alpha=rate_hb / rows)
-        hb_inc.addmv_(negative.hidden_mean.T, self._ones(chains), alpha=-rate_hb / chains)
+        hb_inc.addmv_(hidden_mean.T, self._ones(rows), beta=momentum, alpha=rate_hb / data_divisor)
+        hb_inc.addmv_(negative.hidden_mean.T, self._ones(chains), alpha=-rate_hb / model_divisor)
         if cfg.weight_cost:
             w_inc.add_(model.weight, alpha=-rate_w * cfg.weight_cost)
 

@@ -1,0 +1,96 @@
+"""The data-parallel RBM trainer and fine-tuning in a two-process gloo group, against one
+process.
+
+In float64 the two-process results differ from the one-process results only by the order in
+which sums are rounded (~1e-16 relative), so a Bernoulli draw (a uniform compared with a
+probability) would flip only if a uniform fell within ~1e-16 of its probability: the results
+must agree to 1e-10. Any mistake in splitting the batches, scaling the statistics or slicing
+the noise changes them by more than 1e-3.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ebmzoo.errors import ConfigError
+
+from . import workers
+from .helpers import free_port
+
+TOLERANCE = 1e-10
+
+
+@pytest.fixture(scope="module")
+def two_process_results(tmp_path_factory) -> list[dict[str, torch.Tensor]]:
+    out = tmp_path_factory.mktemp("data-parallel")
+    port = free_port()
+    torch.multiprocessing.spawn(workers.worker, args=(2, port, str(out)), nprocs=2, join=True)
+    return [load_file(out / f"rank{rank}.safetensors") for rank in range(2)]
+
+
+def test_both_processes_end_with_identical_parameters(two_process_results):
+    rank0, rank1 = two_process_results
+    assert rank0.keys() == rank1.keys()
+    for key in rank0:
+        assert torch.equal(rank0[key], rank1[key]), key
+
+
+@pytest.mark.parametrize("index", range(len(workers.RBM_CASES)))
+def test_two_process_rbm_training_equals_one_process(two_process_results, index):
+    torch.set_num_threads(1)
+    alone = workers.rbm_case(index)
+    together = two_process_results[0]
+    # The generator advanced exactly as in one process: noise was drawn for the whole batch.
+    assert torch.equal(together[f"rbm{index}.generator"], alone["generator"])
+    for key in ("weight", "visible_bias", "hidden_bias"):
+        difference = (together[f"rbm{index}.{key}"] - alone[key]).abs().max().item()
+        assert difference < TOLERANCE, (workers.RBM_CASES[index], key, difference)
+
+
+@pytest.mark.parametrize("index", range(len(workers.FINETUNE_CASES)))
+def test_two_process_finetuning_equals_one_process(two_process_results, index):
+    torch.set_num_threads(1)
+    alone = workers.finetune_case(index)
+    together = two_process_results[0]
+    for key, value in alone.items():
+        difference = (together[f"finetune{index}.{key}"] - value).abs().max().item()
+        assert difference < TOLERANCE, (workers.FINETUNE_CASES[index], key, difference)
+
+
+@pytest.mark.parametrize("index", range(len(workers.RBM_CASES)))
+def test_data_parallel_trainer_in_one_process_is_the_plain_trainer_bit_for_bit(index):
+    torch.set_num_threads(1)
+    plain = workers.rbm_case(index, parallel=False)
+    sharded = workers.rbm_case(index, parallel=True)
+    for key, value in plain.items():
+        assert torch.equal(sharded[key], value), key
+
+
+def test_persistent_cd_is_refused_with_a_clear_error():
+    from ebmzoo_rbm.models import BernoulliRBM
+    from ebmzoo_rbm.parallel import DataParallelRBMTrainer
+    from ebmzoo_rbm.samplers import PersistentContrastiveDivergence
+
+    with pytest.raises(ConfigError, match="CD-k only"):
+        DataParallelRBMTrainer(BernoulliRBM(4, 2), PersistentContrastiveDivergence(n_chains=3))
+
+
+def test_more_processes_than_the_group_holds_are_refused():
+    from ebmzoo_rbm.models import BernoulliRBM
+    from ebmzoo_rbm.parallel import DataParallelRBMTrainer
+    from ebmzoo_rbm.samplers import ContrastiveDivergence
+
+    with pytest.raises(ConfigError, match="no process group"):
+        DataParallelRBMTrainer(BernoulliRBM(4, 2), ContrastiveDivergence(), rank=1, world_size=2)
+
+
+@pytest.mark.parametrize(("rows", "world_size"), [(10, 2), (7, 2), (1, 2), (5, 3), (2, 4)])
+def test_shards_cover_the_batch_in_rank_order(rows, world_size):
+    from ebmzoo.distributed import shard_rows
+
+    parts = [shard_rows(rows, rank, world_size) for rank in range(world_size)]
+    assert parts[0][0] == 0 and parts[-1][1] == rows
+    assert all(a[1] == b[0] for a, b in zip(parts[:-1], parts[1:], strict=True))
+    assert max(b - a for a, b in parts) - min(b - a for a, b in parts) <= 1
