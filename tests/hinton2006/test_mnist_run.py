@@ -143,7 +143,10 @@ def test_interrupted_run_resumes_to_the_same_weights(finished_run, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--set", "finetune.epoch=3"], "unknown config key 'finetune.epoch'. Did you mean"),
+        (
+            ["--set", "finetune.epoch=3"],
+            "unknown config key 'finetune.epoch': finetune has no 'epoch'. Did you mean 'epochs'",
+        ),
         (["--set", "finetune.epochs=many"], "'finetune.epochs' must be an integer; got 'many'"),
         (["--set", "finetune.optimizer=lbfgs"], "'finetune.optimizer' is 'lbfgs'; choose one of"),
         (["--set", "model.layer_sizes=[100,2]"], "model.layer_sizes starts with 100"),
