@@ -50,7 +50,7 @@ class _Group(click.Group):
             if debug:
                 raise
             click.echo(f"error: {err}", err=True)
-            ctx.exit(2)
+            ctx.exit(getattr(err, "exit_code", 2))
         except KeyboardInterrupt:
             if debug:
                 raise
@@ -210,6 +210,7 @@ def run(
         return
 
     dev = launcher.pick_device(device)
+    launcher.check_data_root(data_root)
     rank, world_size = distributed.setup(dev)
     dev = distributed.local_device(dev)
     distributed.quiet_other_ranks(rank, world_size)
@@ -232,7 +233,9 @@ def run(
             world_size=world_size,
         )
     except KeyboardInterrupt:
-        raise EbmzooError(f"interrupted; continue with: ebmzoo run --resume {out_dir}") from None
+        interrupted = EbmzooError(f"interrupted; continue with: ebmzoo run --resume {out_dir}")
+        interrupted.exit_code = 130  # the shell's convention for a run stopped by Ctrl-C
+        raise interrupted from None
     except RuntimeError as err:
         # A dead peer shows as a transport error on the survivors: say so in one line.
         lost = distributed.peer_failure(err, rank) if world_size > 1 else None

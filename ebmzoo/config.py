@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -84,6 +85,8 @@ def load_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} does not exist; check the path") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {str(path)!r}: {err.strerror}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
 
@@ -189,9 +192,12 @@ def _convert(value: Any, declared: Any, key: str) -> Any:
         if isinstance(value, bool):
             raise ConfigError(f"config key {key!r} must be a number; got {value!r}")
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError):
             raise ConfigError(f"config key {key!r} must be a number; got {value!r}") from None
+        if not math.isfinite(number):
+            raise ConfigError(f"config key {key!r} must be a finite number; got {value!r}")
+        return number
     if declared is str:
         if isinstance(value, str):
             return value

@@ -129,7 +129,12 @@ def resolve_resume(registry: Registry, run_dir: Path) -> ResolvedRun:
 
 def new_run_dir(base: Path, recipe: str) -> Path:
     """Create and return a fresh folder ``base/RECIPE-YYYYmmdd-HHMMSS[-N]``; never reuse one."""
-    base.mkdir(parents=True, exist_ok=True)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(
+            f"--out {str(base)!r} cannot hold run directories ({err.strerror}); pass a folder"
+        ) from None
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     for attempt in range(1000):
         suffix = f"-{attempt}" if attempt else ""
@@ -138,8 +143,21 @@ def new_run_dir(base: Path, recipe: str) -> Path:
             candidate.mkdir()
         except FileExistsError:
             continue
+        except OSError as err:
+            raise ConfigError(
+                f"cannot make a run directory in {str(base)!r} ({err.strerror}); pass another --out"
+            ) from None
         return candidate
     raise ConfigError(f"cannot make a fresh run directory in {str(base)!r}; clean it up")
+
+
+def check_data_root(data_root: Path | None) -> None:
+    """Refuse a ``--data-root`` that is not a folder, before any run directory is made."""
+    if data_root is not None and not data_root.is_dir():
+        raise DataError(
+            f"--data-root {str(data_root)!r} is not a folder; point it at the folder that holds "
+            "MNIST/raw"
+        )
 
 
 def seed_everything(seed: int) -> None:
@@ -170,11 +188,7 @@ def launch(
     world_size: int = 1,
 ) -> dict[str, Any]:
     """Run a resolved recipe in ``out_dir``, recording config, log and metrics there."""
-    if data_root is not None and not data_root.is_dir():
-        raise DataError(
-            f"--data-root {str(data_root)!r} is not a folder; point it at the folder that holds "
-            "MNIST/raw"
-        )
+    check_data_root(data_root)
     ctx = RunContext(
         out_dir=out_dir,
         seed=run.seed,

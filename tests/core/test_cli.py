@@ -61,3 +61,22 @@ def test_debug_shows_the_traceback():
     result = _ebmzoo("--debug", "run", "no-such-recipe")
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "UnknownNameError" in result.stderr
+
+
+def test_out_that_is_a_file_is_a_one_line_error(tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    result = _ebmzoo("run", "hinton2006-digits", "--out", str(not_a_folder))
+    _assert_one_line_error(result, "cannot hold run directories")
+
+
+def test_missing_data_root_leaves_no_run_directory(tmp_path):
+    result = _ebmzoo("run", "hinton2006-digits", "--out", str(tmp_path / "runs"),
+                     "--data-root", str(tmp_path / "absent"))  # fmt: skip
+    _assert_one_line_error(result, "is not a folder")
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_config_that_is_a_folder_is_a_one_line_error(tmp_path):
+    result = _ebmzoo("run", "hinton2006-digits", "--config", str(tmp_path))
+    _assert_one_line_error(result, "cannot read config file")

@@ -65,6 +65,8 @@ def test_comma_separated_lists_are_accepted():
         ("trian.epochs=3", "unknown config key 'trian.epochs'.*Did you mean 'train'"),
         ("train.epochs=three", "'train.epochs' must be an integer; got 'three'"),
         ("train.rate=fast", "'train.rate' must be a number"),
+        ("train.rate=nan", "'train.rate' must be a finite number"),
+        ("train.rate=inf", "'train.rate' must be a finite number"),
         ("train.loss=l1", "'train.loss' is 'l1'; choose one of 'mse', 'bce'"),
         ("train.verbose=maybe", "must be true or false"),
         ("train=3", "is a section"),

@@ -128,6 +128,7 @@ def test_interrupted_run_resumes_to_the_same_weights(finished_run, tmp_path):
     _, stderr = process.communicate(timeout=60)
     run_dir = _only_run_dir(tmp_path)
     if process.returncode != 0:  # the run may have finished in the instant before the signal
+        assert process.returncode == 130
         assert "interrupted; continue with: ebmzoo run --resume" in stderr
         assert "Traceback" not in stderr
         assert not (run_dir / "metrics.json").exists()
