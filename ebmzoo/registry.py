@@ -122,7 +122,8 @@ class Registry:
         self.plugins: list[PluginInfo] = []
         self._records: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
         self._owner: dict[tuple[str, str], str] = {}
-        self.conflicts: list[str] = []
+        self.conflicts: dict[tuple[str, str], str] = {}
+        """Clashing names, by ``(kind, name)``, with the message naming both plugins."""
 
         if plugins is None:
             self._load_entry_points()
@@ -145,8 +146,8 @@ class Registry:
 
     def get(self, kind: str, name: str) -> Any:
         """The record of ``kind`` called ``name``; an unknown name suggests close matches."""
-        self._check_conflicts()
         records = self._records[self._kind(kind)]
+        self._check_conflict(kind, name)
         if name not in records:
             known = ", ".join(sorted(records)) or "none"
             raise UnknownNameError(
@@ -181,9 +182,9 @@ class Registry:
 
     def model_name_of(self, model: object) -> str:
         """The registered name of ``model``'s class; raises PluginError if it has none."""
-        self._check_conflicts()
         for name, entry in self._records["models"].items():
             if type(model) is entry.factory:
+                self._check_conflict("models", name)
                 return name
         raise PluginError(
             f"{type(model).__qualname__} is not a registered model; register it through the "
@@ -208,9 +209,10 @@ class Registry:
             )
         return kind
 
-    def _check_conflicts(self) -> None:
-        if self.conflicts:
-            raise PluginError(self.conflicts[0])
+    def _check_conflict(self, kind: str, name: str) -> None:
+        message = self.conflicts.get((kind, name))
+        if message is not None:
+            raise PluginError(message)
 
     def _load_entry_points(self) -> None:
         disabled = {
@@ -263,7 +265,9 @@ class Registry:
             hook = getattr(self.manager.hook, hook_name)
             # Calling each implementation on its own (rather than the hook as a whole) is what
             # lets one plugin raise without hiding the records of all the others.
-            for impl in reversed(hook.get_hookimpls()):
+            # pluggy lists implementations in registration order, first-party plugins first,
+            # so on a name clash the first-party record is the one kept (and refused).
+            for impl in hook.get_hookimpls():
                 info = by_name[impl.plugin_name]
                 if info.status != "ok":
                     continue
@@ -293,13 +297,14 @@ class Registry:
         name = record.name
         previous = self._owner.get((kind, name))
         if previous is not None:
-            self.conflicts.append(
+            message = (
                 f"plugins {previous!r} and {info.name!r} both register a {kind[:-1]} named "
                 f"{name!r}; uninstall one or switch it off with {DISABLE_VARIABLE}"
             )
+            self.conflicts[(kind, name)] = message
             for plugin in self.plugins:
                 if plugin.name in (previous, info.name):
-                    plugin.error = self.conflicts[-1]
+                    plugin.error = message
             return
         self._records[kind][name] = record
         self._owner[(kind, name)] = info.name

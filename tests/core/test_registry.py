@@ -80,3 +80,16 @@ def test_model_name_of_an_unregistered_class_is_an_error(registry):
 
     with pytest.raises(PluginError, match="not a registered model"):
         registry.model_name_of(Stranger(1, 1))
+
+
+class OtherPlugin:
+    @hookimpl
+    def ebmzoo_samplers(self):
+        return [SamplerEntry("other", dict, "an unrelated sampler")]
+
+
+def test_a_clash_keeps_the_first_owner_and_blocks_only_that_name():
+    registry = Registry(plugins={"first": TinyPlugin(), "second": TinyPlugin(),
+                                 "other": OtherPlugin()})  # fmt: skip
+    assert registry.owner("models", "tiny") == "first"
+    assert registry.sampler("other").name == "other"

@@ -14,7 +14,8 @@ import torch
 
 RBM_CASES = [
     # (model class name, CD steps, training rows, batch size): 53 rows in batches of 10 end
-    # with 3 rows (1 + 2 per rank); 51 rows end with 1 row, so rank 0's part is empty.
+    # with 3 rows (1 + 2 on two ranks, 1 + 1 + 1 on three); 51 rows end with 1 row, so that
+    # all ranks but the last get an empty part.
     ("BernoulliRBM", 1, 53, 10),
     ("BernoulliRBM", 3, 51, 10),
     ("GaussianHiddenRBM", 1, 51, 10),
@@ -22,7 +23,8 @@ RBM_CASES = [
 ]
 
 FINETUNE_CASES = [
-    # (training rows, batch size): the last batches have 7 rows (3 + 4) and 1 row (0 + 1).
+    # (training rows, batch size): the last batches have 7 rows (3 + 4, or 2 + 2 + 3) and
+    # 1 row (empty parts on all ranks but the last).
     (37, 10),
     (31, 10),
 ]
@@ -85,7 +87,7 @@ def finetune_case(index: int, rank: int = 0, world_size: int = 1) -> dict[str, t
 
 
 def worker(rank: int, world_size: int, port: int, out: str) -> None:
-    """Join a gloo group on 127.0.0.1, run every case data-parallel, save rank's results."""
+    """Join a gloo group on 127.0.0.1, run every case data-parallel, save this rank's results."""
     from safetensors.torch import save_file
 
     torch.set_num_threads(1)
