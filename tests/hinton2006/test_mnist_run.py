@@ -159,8 +159,10 @@ def test_bad_input_is_a_one_line_error(tmp_path, args, message):
     result = _ebmzoo("run", "hinton2006-mnist-2d", "--out", str(tmp_path),
                      "--data-root", str(DATA_ROOT), *args)  # fmt: skip
     assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], result.stderr
+    # Errors found once the run has started follow its plain log lines on stderr.
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and message in errors[0], result.stderr
+    assert result.stderr.strip().splitlines()[-1] == errors[0]
     assert "Traceback" not in result.stderr
 
 

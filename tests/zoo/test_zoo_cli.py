@@ -108,8 +108,10 @@ def test_pull_downloads_from_a_local_server_and_verify_rehashes(tmp_path, regist
     verified = _ebmzoo(env, "verify")
     assert verified.returncode == 0, verified.stderr
     rows = [line.split() for line in verified.stdout.splitlines()[1:]]
-    # Both entries name the same bytes, so the cached copy serves each of them.
-    assert sorted((row[0], row[2]) for row in rows) == [
+    # Both entries name the same bytes, so the cached copy serves each of them. (The entries
+    # that ship with ebmzoo are verified too; they are checked in test_first_party.py.)
+    ours = [row for row in rows if not row[0].startswith("hinton2006-")]
+    assert sorted((row[0], row[2]) for row in ours) == [
         ("remote-ae", "ok"),
         ("tiny-ae", "ok"),
         ("tiny-ae", "ok"),
