@@ -214,7 +214,7 @@ class RBMTrainer:
             seconds=time.perf_counter() - start,
         )
 
-        logger.info(
+        logger.debug(
             "epoch %d: reconstruction error %.4f, pseudo-log-likelihood %.4f, "
             "free-energy gap %s, %.2f s",
             stats.epoch,
