@@ -102,7 +102,7 @@ def plugins(as_json: bool) -> None:
             )
         )
         rows.append((p.name, p.version or "-", p.status, what or "-"))
-    _table(rows)
+    print_table(rows)
 
 
 @main.command(name="list")
@@ -114,7 +114,7 @@ def list_(kind: str | None) -> None:
     for k in [kind] if kind else LISTABLE:
         for entry in registry.entries(k):
             rows.append((k, entry.name, registry.owner(k, entry.name), _summary(entry)))
-    _table(rows)
+    print_table(rows)
 
 
 @main.command()
@@ -264,7 +264,8 @@ def _summary(record) -> str:
     return getattr(record, "summary", "") or ""
 
 
-def _table(rows: list[tuple[str, ...]]) -> None:
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    """Print rows as left-aligned columns; the first row is the header."""
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=False)]

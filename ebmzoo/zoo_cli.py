@@ -42,7 +42,9 @@ def list_(as_json: bool) -> None:
         here = "yes" if all(z.local_copies(f) for f in entry.files) else "no"
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in entry.metrics.items()) or "-"
         rows.append((entry.name, entry.model, entry.dataset, here, metrics))
-    _table(rows)
+    from ebmzoo.cli import print_table  # imported late: ebmzoo.cli imports this module
+
+    print_table(rows)
     if not entries:
         click.echo("(no entries; `ebmzoo zoo publish RUN_DIR NAME` adds one)")
 
@@ -102,7 +104,9 @@ def verify(name: str | None) -> None:
     rows = [("ENTRY", "FILE", "STATUS", "WHERE / DETAIL")]
     for c in checks:
         rows.append((c.entry, c.file, c.status, c.detail or c.location or "-"))
-    _table(rows)
+    from ebmzoo.cli import print_table  # imported late: ebmzoo.cli imports this module
+
+    print_table(rows)
     bad = [c for c in checks if c.status == "mismatch"]
     if bad:
         raise ZooError(f"{len(bad)} file(s) failed verification; see the table above")
@@ -155,10 +159,3 @@ def publish(
     file = entry.weights_file
     click.echo(f"published {entry.name}: {file.name} ({file.size} bytes, sha256 {file.sha256})")
     click.echo(f"entry file: {user_zoo_dir() / (entry.name + '.json')}")
-
-
-def _table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=False)]
-        click.echo("  ".join([*cells, str(row[-1])]).rstrip())
